@@ -1,0 +1,46 @@
+"""``cubeops status``: show the project's status, serve the badges, or export them as files."""
+
+import argparse
+
+from flows.cli.common import command, load_project
+from flows.errors import NotBuilt
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = command(sub, "status", "show the Data / Training / Serving status, serve the badges, or export them")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    show = actions.add_parser("show", help="current state of each stage and recent history (default)")
+    show.add_argument("--history", type=int, default=5, metavar="N", help="events of history to print")
+    serve = actions.add_parser("serve", help="serve badges, status API and project pages over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    export = actions.add_parser("export", help="write badges, endpoint JSON and a static page to a folder")
+    export.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    action = args.action or "show"
+    if action != "show":
+        raise NotBuilt(f"`cubeops status {action}` is not available in this release yet")
+    project = load_project(args, configure=False)
+    from status.model import STAGES, effective_status, unknown_status, utcnow
+    from status.store import StatusStore
+
+    store = StatusStore(project.layout.status_store)
+    info = store.project(project.spec.project)
+    now = utcnow()
+    current = store.current(project.spec.project) if info else {}
+    print(f"{project.spec.project} ({project.spec.visibility})")
+    for stage in STAGES:
+        st = current.get(stage) or unknown_status(project.spec.project, stage, now)
+        if info:
+            st = effective_status(st, info, now)
+        when = st.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC") if stage in current else "never published"
+        print(f"  {stage:<8} {st.text:<40} {when}")
+    if info and args.__dict__.get("history", 5):
+        print("history:")
+        for ev in store.history(project.spec.project, limit=args.__dict__.get("history", 5)):
+            print(f"  {ev.updated_at:%Y-%m-%d %H:%M:%S}  {ev.stage:<8} {ev.text}")
+    store.close()
+    return 0

@@ -1,0 +1,1 @@
+"""Base models and tokenizers: the Hub / local path loader and the offline tiny preset."""

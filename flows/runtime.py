@@ -1,0 +1,46 @@
+"""Process-level configuration, done once by an entry point (the CLI, a worker, a test).
+
+Libraries never call these at import; they receive a :class:`~flows.layout.Layout`.
+"""
+
+import logging
+import os
+from collections.abc import MutableMapping
+
+from flows.layout import Layout
+
+
+def configure_prefect(layout: Layout, environ: MutableMapping[str, str] | None = None) -> None:
+    """Point Prefect at the project: its home under ``.cubeops/``, telemetry off, the API URL if set.
+
+    Must run before ``prefect`` is imported: Prefect reads some settings once.
+    """
+    env = os.environ if environ is None else environ
+    env.setdefault("PREFECT_HOME", str(layout.prefect_home))
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if layout.prefect_api_url:
+        env["PREFECT_API_URL"] = layout.prefect_api_url
+
+
+def configure_quiet_libraries(environ: MutableMapping[str, str] | None = None) -> None:
+    """Keep third-party chatter (and phone-home attempts) out of a user's terminal."""
+    env = os.environ if environ is None else environ
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    env.setdefault("DO_NOT_TRACK", "1")
+    env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    env.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """Plain, one-line log records on stderr."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("urllib3", "httpx", "alembic", "git", "filelock", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

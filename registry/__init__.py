@@ -1,0 +1,1 @@
+"""cubeops registry: everything that talks to the MLflow Model Registry (aliases, gate, lineage)."""
