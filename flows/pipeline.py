@@ -35,7 +35,7 @@ def run_pipeline(spec: ProjectSpec, layout: Layout, only: str | None = None, for
     if available.get("data"):
         results["data"] = available["data"](spec=spec, root=root, force=force)
     if available.get("train"):
-        results["train"] = available["train"](spec=spec, root=root, force=force)
+        results["train"] = available["train"](spec=spec, root=root, force=force, data=results.get("data"))
     if available.get("deploy"):
-        results["deploy"] = available["deploy"](spec=spec, root=root, force=force)
+        results["deploy"] = available["deploy"](spec=spec, root=root, force=force, model=results.get("train"))
     return results
