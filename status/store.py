@@ -109,6 +109,36 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
         raise StatusError(f"status details are not JSON-serialisable: {exc}") from None
 
 
+def _upsert(
+    conn: Connection,
+    table: Table,
+    keys: dict[str, Any],
+    values: dict[str, Any],
+    insert_only: dict[str, Any] | None = None,
+    newer: str | None = None,
+) -> None:
+    """Insert a row or update it in place, atomically where the database supports ON CONFLICT.
+
+    With ``newer``, an existing row is only replaced by one whose ``newer`` column is larger, so
+    concurrent writers always leave the latest event current whatever order they commit in.
+    """
+    dialect = conn.dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        stmt = dialect_insert(table).values(**keys, **values, **(insert_only or {}))
+        guard = table.c[newer] < stmt.excluded[newer] if newer else None
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=values, where=guard))
+        return
+    where = [table.c[k] == v for k, v in keys.items()]
+    if newer:
+        where.append(table.c[newer] < values[newer])
+    if not conn.execute(update(table).where(*where).values(**values)).rowcount:
+        conn.execute(insert(table).values(**keys, **values, **(insert_only or {})))
+
+
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
@@ -183,9 +213,7 @@ class StatusStore:
             "heartbeat_ttl_s": info.heartbeat_ttl.total_seconds(),
             "updated_at": now,
         }
-        changed = conn.execute(update(projects).where(projects.c.name == info.name).values(**values)).rowcount
-        if not changed:
-            conn.execute(insert(projects).values(name=info.name, created_at=now, **values))
+        _upsert(conn, projects, {"name": info.name}, values, {"created_at": now})
 
     def project(self, name: str) -> ProjectInfo | None:
         """The project's settings, or None when it never published."""
@@ -219,13 +247,7 @@ class StatusStore:
                 insert(events).values(project=upd.project, stage=upd.stage, at=now, **row)
             ).inserted_primary_key[0]
             current = {**row, "updated_at": now, "heartbeat_at": now, "event_id": event_id}
-            changed = conn.execute(
-                update(stage_status)
-                .where(stage_status.c.project == upd.project, stage_status.c.stage == upd.stage)
-                .values(**current)
-            ).rowcount
-            if not changed:
-                conn.execute(insert(stage_status).values(project=upd.project, stage=upd.stage, **current))
+            _upsert(conn, stage_status, {"project": upd.project, "stage": upd.stage}, current, newer="event_id")
         return StageStatus(upd.project, upd.stage, upd.state, message, links, details, now, now, event_id)
 
     def heartbeat(self, project: str, stage: str, now: datetime | None = None) -> bool:

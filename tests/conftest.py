@@ -70,3 +70,32 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, corpus_docs: list[s
     tok.save_pretrained(out)
     model.save_pretrained(out)
     return out
+
+
+def _postgres_admin_url() -> str:
+    return os.environ.get("CUBEOPS_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test (dropped after); skips, saying why, without a server."""
+    import uuid
+
+    try:
+        import sqlalchemy as sa
+
+        admin = sa.create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: no server here
+        pytest.skip(f"PostgreSQL not reachable at {_postgres_admin_url()}: {type(exc).__name__}")
+    name = f"cubeops_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = _postgres_admin_url().rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
