@@ -1,41 +1,111 @@
-"""The ``pipeline``: prepare-data → fine-tune → deploy, each stage run when it exists."""
+"""The ``pipeline`` flow: prepare-data → fine-tune → deploy as subflows of one parent flow run.
 
-import importlib
+In MLflow the pipeline is a parent run with one nested run per stage, in the project's
+experiment. A failing stage stops the stages after it; earlier results stay valid and are reused
+by the next run (each stage caches by content). One run per project at a time.
+"""
 
-from flows.errors import NotBuilt
-from flows.layout import Layout
+from pathlib import Path
+
+from prefect import flow, task
+
+from flows.contracts import Deployment, PreparedData, TrainedModel
+from flows.errors import UserError
+from flows.layout import Layout, resolve_layout
+from flows.lock import project_lock
 from flows.spec import ProjectSpec
+from flows.spec_loader import load_spec
 
-# Stage name → (module, flow function). A stage whose module is absent is not part of this release.
-STAGE_FLOWS = {
-    "data": ("flows.data.flow", "prepare_data"),
-    "train": ("flows.train.flow", "fine_tune"),
-    "deploy": ("flows.deploy.flow", "deploy"),
-}
+STAGES = ("data", "train", "deploy")
 
 
-def _stage(name: str):
-    module, attr = STAGE_FLOWS[name]
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
+@task(name="load-spec")
+def load_project_spec(config: str) -> ProjectSpec:
+    """Read and validate the spec (a scheduled run reads the spec as it is now)."""
+    return load_spec(config)
 
 
-def run_pipeline(spec: ProjectSpec, layout: Layout, only: str | None = None, force: bool = False) -> dict:
-    """Run the stages that exist in this release, in order, passing each result to the next."""
-    names = [only] if only else list(STAGE_FLOWS)
-    available = {n: _stage(n) for n in names}
-    if not any(available.values()):
-        raise NotBuilt(f"stage(s) {', '.join(names)} are not available in this release yet")
+@task(name="open-pipeline-run")
+def open_pipeline_run(spec: ProjectSpec, layout: Layout, only: str | None) -> str:
+    """Create the parent MLflow run that the stage runs nest under."""
+    import mlflow
+    from prefect.runtime import flow_run
+
+    from flows.tracking import use_experiment
+
+    exp_id = use_experiment(layout)
+    tags = {"cubeops.stage": "pipeline", "cubeops.project": spec.project, "mlflow.runName": "pipeline"}
+    if flow_run.id:
+        tags["cubeops.prefect_flow_run_id"] = str(flow_run.id)
+    if only:
+        tags["cubeops.only"] = only
+    return mlflow.MlflowClient(layout.tracking_uri).create_run(exp_id, tags=tags).info.run_id
+
+
+@task(name="close-pipeline-run")
+def close_pipeline_run(layout: Layout, run_id: str, results: dict, error: str | None = None) -> None:
+    """End the parent run with a status, and the stage outcomes as tags."""
+    import mlflow
+
+    client = mlflow.MlflowClient(layout.tracking_uri)
+    for stage, value in results.items():
+        client.set_tag(run_id, f"cubeops.{stage}", value)
+    if error:
+        client.set_tag(run_id, "cubeops.error", error[:5000])
+    client.set_terminated(run_id, status="FAILED" if error else "FINISHED")
+
+
+def _summary(result: object) -> str:
+    if isinstance(result, PreparedData):
+        return f"{result.digest[:12]} ({'reused' if result.cache_hit else 'prepared'})"
+    if isinstance(result, TrainedModel):
+        return f"{result.model_name} v{result.version} ({'reused' if result.reused else 'trained'})"
+    if isinstance(result, Deployment):
+        return f"v{result.version} at {result.url}" if result.version else result.verdict or "nothing deployed"
+    return str(result)
+
+
+@flow(name="pipeline", flow_run_name="pipeline")
+def pipeline(config: str, only: str | None = None, force: bool = False) -> dict:
+    """Run the stages in order (or one of them with ``only``), as subflows of this flow run."""
+    from flows.data.flow import prepare_data
+    from flows.deploy.flow import deploy
+    from flows.train.flow import fine_tune
+
+    if only is not None and only not in STAGES:
+        raise UserError(f"--only must be one of {', '.join(STAGES)}, not {only!r}")
+    spec = load_project_spec(config)
+    root = str(Path(config).resolve().parent)
+    layout = resolve_layout(spec, root)
     results: dict = {}
-    root = str(layout.root)
-    if available.get("data"):
-        results["data"] = available["data"](spec=spec, root=root, force=force)
-    if available.get("train"):
-        results["train"] = available["train"](spec=spec, root=root, force=force, data=results.get("data"))
-    if available.get("deploy"):
-        results["deploy"] = available["deploy"](spec=spec, root=root, force=force, model=results.get("train"))
+    with project_lock(layout.locks_dir, spec.project):
+        parent = open_pipeline_run(spec, layout, only)
+        summaries: dict[str, str] = {}
+        try:
+            if only in (None, "data"):
+                results["data"] = prepare_data(spec=spec, root=root, force=force, parent_run_id=parent)
+                summaries["data"] = _summary(results["data"])
+            if only in (None, "train"):
+                results["train"] = fine_tune(
+                    spec=spec, root=root, force=force, data=results.get("data"), parent_run_id=parent
+                )
+                summaries["train"] = _summary(results["train"])
+            if only in (None, "deploy"):
+                results["deploy"] = deploy(
+                    spec=spec, root=root, force=force, model=results.get("train"), parent_run_id=parent
+                )
+                summaries["deploy"] = _summary(results["deploy"])
+        except BaseException as exc:
+            close_pipeline_run(layout, parent, summaries, error=f"{type(exc).__name__}: {exc}")
+            raise
+        close_pipeline_run(layout, parent, summaries)
     return results
+
+
+def run_pipeline(spec_path: str | Path, only: str | None = None, force: bool = False) -> dict:
+    """Run the pipeline flow for the spec at ``spec_path`` and return each stage's result.
+
+    User mistakes raised inside the flow reach the caller as themselves, so the CLI reports them
+    on one line with exit code 2.
+    """
+    return pipeline(config=str(spec_path), only=only, force=force)

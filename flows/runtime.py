@@ -19,7 +19,7 @@ def configure_prefect(layout: Layout, environ: MutableMapping[str, str] | None =
     env.setdefault("PREFECT_HOME", str(layout.prefect_home))
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    env.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     if layout.prefect_api_url:
         env["PREFECT_API_URL"] = layout.prefect_api_url
 

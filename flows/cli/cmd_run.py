@@ -24,5 +24,7 @@ def run(args: argparse.Namespace) -> int:
     project = load_project(args)
     from flows.pipeline import run_pipeline
 
-    run_pipeline(project.spec, project.layout, only=args.only, force=args.force)
+    results = run_pipeline(project.spec_path, only=args.only, force=args.force)
+    for stage, result in results.items():
+        print(f"{stage}: {result.model_dump_json()}")
     return 0
