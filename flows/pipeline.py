@@ -7,12 +7,13 @@ by the next run (each stage caches by content). One run per project at a time.
 
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 
 from flows.contracts import Deployment, PreparedData, TrainedModel
 from flows.errors import UserError
 from flows.layout import Layout, resolve_layout
 from flows.lock import project_lock
+from flows.schedule import lateness, now
 from flows.spec import ProjectSpec
 from flows.spec_loader import load_spec
 
@@ -39,6 +40,11 @@ def open_pipeline_run(spec: ProjectSpec, layout: Layout, only: str | None) -> st
         tags["cubeops.prefect_flow_run_id"] = str(flow_run.id)
     if only:
         tags["cubeops.only"] = only
+    late = lateness(flow_run.scheduled_start_time if flow_run.id else None, now())
+    if late is not None:
+        # A slot missed while nothing was serving the schedule: run now, and say so.
+        get_run_logger().warning("missed schedule: this scheduled run started %s late", late)
+        tags["cubeops.missed_schedule"] = f"late by {int(late.total_seconds())}s"
     return mlflow.MlflowClient(layout.tracking_uri).create_run(exp_id, tags=tags).info.run_id
 
 
