@@ -12,8 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = actions.add_parser("show", help="current state of each stage and recent history (default)")
     show.add_argument("--history", type=int, default=5, metavar="N", help="events of history to print")
     serve = actions.add_parser("serve", help="serve badges, status API and project pages over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("-c", "--config", default=argparse.SUPPRESS, metavar="FILE", help="project spec (default: ./cubeops.yaml)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false", help="do not log each request")
     export = actions.add_parser("export", help="write badges, endpoint JSON and a static page to a folder")
     export.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(handler=run)
@@ -21,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     action = args.action or "show"
+    if action == "serve":
+        return _serve(args)
     if action != "show":
         raise NotBuilt(f"`cubeops status {action}` is not available in this release yet")
     project = load_project(args, configure=False)
@@ -43,4 +47,17 @@ def run(args: argparse.Namespace) -> int:
         for ev in store.history(project.spec.project, limit=args.__dict__.get("history", 5)):
             print(f"  {ev.updated_at:%Y-%m-%d %H:%M:%S}  {ev.stage:<8} {ev.text}")
     store.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Serve every project in the spec's status store: badges, status API, remote publishing."""
+    project = load_project(args, configure=False)
+    from flows.runtime import configure_logging
+    from status.serve import serve
+    from status.settings import settings_from_spec
+
+    configure_logging(getattr(args, "verbose", False))
+    settings = settings_from_spec(project.spec, project.layout.status_store)
+    serve(settings, host=args.host, port=args.port, access_log=args.access_log)
     return 0
