@@ -35,6 +35,8 @@ def load_project(args: argparse.Namespace, configure: bool = True) -> Project:
     spec = load_spec(path)
     layout = resolve_layout(spec, path.parent)
     if configure:
+        # Prefect's temporary server keeps its database under .cubeops/prefect: it must exist first.
+        layout.ensure()
         configure_quiet_libraries()
         configure_prefect(layout)
         configure_logging(getattr(args, "verbose", False))
