@@ -1,0 +1,1 @@
+"""The ``deploy`` stage: the champion/challenger gate, the model server roll-out, the smoke test."""
