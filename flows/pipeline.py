@@ -61,7 +61,8 @@ def close_pipeline_run(layout: Layout, run_id: str, results: dict, error: str | 
     client.set_terminated(run_id, status="FAILED" if error else "FINISHED")
 
 
-def _summary(result: object) -> str:
+def summarize(result: object) -> str:
+    """One line about a stage result, for logs and the CLI."""
     if isinstance(result, PreparedData):
         return f"{result.digest[:12]} ({'reused' if result.cache_hit else 'prepared'})"
     if isinstance(result, TrainedModel):
@@ -90,17 +91,17 @@ def pipeline(config: str, only: str | None = None, force: bool = False) -> dict:
         try:
             if only in (None, "data"):
                 results["data"] = prepare_data(spec=spec, root=root, force=force, parent_run_id=parent)
-                summaries["data"] = _summary(results["data"])
+                summaries["data"] = summarize(results["data"])
             if only in (None, "train"):
                 results["train"] = fine_tune(
                     spec=spec, root=root, force=force, data=results.get("data"), parent_run_id=parent
                 )
-                summaries["train"] = _summary(results["train"])
+                summaries["train"] = summarize(results["train"])
             if only in (None, "deploy"):
                 results["deploy"] = deploy(
                     spec=spec, root=root, force=force, model=results.get("train"), parent_run_id=parent
                 )
-                summaries["deploy"] = _summary(results["deploy"])
+                summaries["deploy"] = summarize(results["deploy"])
         except BaseException as exc:
             close_pipeline_run(layout, parent, summaries, error=f"{type(exc).__name__}: {exc}")
             raise

@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     project = load_project(args)
-    from flows.pipeline import run_pipeline
+    from flows.pipeline import run_pipeline, summarize
 
     results = run_pipeline(project.spec_path, only=args.only, force=args.force)
     for stage, result in results.items():
-        print(f"{stage}: {result.model_dump_json()}")
+        print(f"{stage:<7} {summarize(result)}")
     return 0
