@@ -19,6 +19,13 @@ Imports nothing heavy: a badge server must start in well under a second, without
 ``openapi``     the OpenAPI description of the JSON endpoints
 ``redact``      keeping tokens out of logs
 ``settings``    the service's settings, from the spec and the environment
-``app``         the ASGI app (badge fast path + Starlette routes)
+``webhooks``    change events and their background delivery with retries
+``notify``      which changes are announced, by whom; failed deliveries recorded in the store
+``charts``      SVG line and bar charts for the project page; pure
+``pagedata``    what the project page shows, read from the store
+``page``        the project page HTML (Dataset, Training, Deployment tabs); pure
+``export``      badges, endpoint JSON and the page as static files (GitHub Pages)
+``readme``      the README badge block and model card; badge token checks
+``app``         the ASGI app (badge fast path + Starlette routes, the project page)
 ``serve``       running it under uvicorn (``cubeops status serve``)
 """

@@ -16,20 +16,24 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from status.badge import STYLES, render_badge
 from status.metrics import CONTENT_TYPE as METRICS_TYPE
 from status.metrics import Metrics
-from status.model import LABELS, STAGES, utcnow
+from status.model import LABELS, STAGES, ProjectInfo, StatusChange, StatusUpdate, utcnow
+from status.notify import Notifier, NotifyingReconciler, check_webhooks
 from status.openapi import openapi_document
+from status.page import refusal_page, render_page
+from status.pagedata import read_page_data
 from status.params import (
     BadInput,
     bearer_token,
@@ -42,7 +46,6 @@ from status.params import (
     token_of,
 )
 from status.probe import Probe, http_probe
-from status.reconciler import Reconciler
 from status.responses import JSON_TYPE, BadgeCache, Rendered, etag_matches, page_link
 from status.settings import StatusSettings
 from status.store import StatusStore
@@ -64,6 +67,17 @@ _ROUTE_NAMES = {
     "/openapi.json": "openapi",
 }
 NO_ACCESS = "no such project, or no access to it"
+PAGE_PARAMS = frozenset({"token", "tab"})
+# The page needs no script and nothing from elsewhere; it sends no referrer, so a token in its
+# address never travels on to the MLflow or Prefect links it holds.
+_PAGE_HEADERS = {
+    "content-security-policy": (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+}
 
 
 def _wants_json(accept: bytes | None) -> bool:
@@ -88,7 +102,10 @@ class StatusApp:
         self.metrics = Metrics()
         self.view.token_uses = self.metrics.tokens_used
         self.cache = BadgeCache(settings.public_url, settings.cache_size)
-        self.reconciler = Reconciler(self.store, self.view, settings.reconciler, probe, clock, on_leak=self._on_leak)
+        self.notifier = Notifier(self.store)
+        self.reconciler = NotifyingReconciler(
+            self.notifier, self.store, self.view, settings.reconciler, probe, clock, on_leak=self._on_leak
+        )
         self._error_faces: dict[tuple, Rendered] = {}
         self.api = Starlette(
             routes=[
@@ -98,6 +115,7 @@ class StatusApp:
                 Route("/healthz", self.healthz, methods=["GET"]),
                 Route("/metrics", self.metrics_text, methods=["GET"]),
                 Route("/openapi.json", self.openapi, methods=["GET"]),
+                Route("/{owner}/{name}", self.page, methods=["GET"]),
             ],
             exception_handlers={404: self._not_found, 405: self._not_allowed},
             lifespan=self._lifespan,
@@ -326,12 +344,22 @@ class StatusApp:
         if refused is not None:
             return refused
         try:
+            webhooks = check_webhooks(body.pop("webhooks")) if "webhooks" in body else None
             info, update = check_publish(stage, body, self.view.projects.get(project))
         except BadInput as bad:
             return JSONResponse({"error": str(bad)}, 422)
-        status = await run_in_threadpool(self.store.publish, info, update)
+        if webhooks is not None:
+            info = replace(info, webhooks=webhooks)
+        status = (await run_in_threadpool(self._record, info, update)).status
         self.view.apply(info, status, self.clock())
         return JSONResponse({"ok": True, "eventId": status.event_id, "state": status.state, "message": status.message})
+
+    def _record(self, info: ProjectInfo, update: StatusUpdate) -> StatusChange:
+        # A worker thread: store the publish, then announce it if the state changed.
+        change = self.store.publish_change(info, update)
+        urls = info.webhooks if info.webhooks is not None else self.store.webhooks(info.name)
+        self.notifier.notify(change, urls)
+        return change
 
     async def heartbeat(self, request: Request) -> Response:
         """``POST /api/v1/cubes/status/{stage}/heartbeat``: a running stage is still alive."""
@@ -354,6 +382,35 @@ class StatusApp:
             return JSONResponse({"error": f"{project} has published no {stage} state yet"}, 404)
         self.view.heartbeat(project, stage, now)
         return JSONResponse({"ok": True})
+
+    async def page(self, request: Request) -> Response:
+        """``GET /OWNER/NAME?tab=Dataset|Training|Deployment``: the project page, where the badges link.
+
+        Private projects open with a read token (``?token=`` or ``Authorization: Bearer``), by the
+        badges' rules; every refusal is the same 404 page. The page never shows a token.
+        """
+        try:
+            query = parse_query(request.scope["query_string"], PAGE_PARAMS)
+            project = check_project(f"{request.path_params['owner']}/{request.path_params['name']}")
+        except BadInput:
+            return self._page_refused(request)
+        token = token_of(query.get("token"))
+        if not self.view.readable(project, token, bearer_token(request.headers.get("authorization"))):
+            return self._page_refused(request)
+        try:
+            data = await run_in_threadpool(read_page_data, self.store, project, self.clock())
+        except Exception as exc:  # noqa: BLE001 - the store is down: say so, the badges still answer
+            log.warning("project page of %s unavailable: %s", project, type(exc).__name__)
+            return PlainTextResponse("the status store is unavailable; try again shortly", 503)
+        private = self.view.projects[project].visibility != "public"
+        headers = {**_PAGE_HEADERS, "cache-control": "private, no-store" if private else "no-cache"}
+        return HTMLResponse(render_page(data, query.get("tab")), headers=headers)
+
+    def _page_refused(self, request: Request) -> Response:
+        # Any two-segment path lands here: a browser gets a page, an API client the API's JSON 404.
+        if "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(refusal_page(), 404, headers=_PAGE_HEADERS)
+        return JSONResponse({"error": NO_ACCESS}, 404)
 
     async def healthz(self, request: Request) -> Response:
         """``GET /healthz``: the service is up; says whether the store answers."""
@@ -409,6 +466,8 @@ class StatusApp:
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
+            # Give queued change notifications a moment to go out (or be recorded as failed).
+            await asyncio.to_thread(self.notifier.flush, 5.0)
             self.store.close()
 
 

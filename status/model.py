@@ -91,6 +91,8 @@ class ProjectInfo:
     visibility: str = "public"
     stale_after: timedelta = timedelta(days=7)
     heartbeat_ttl: timedelta = timedelta(minutes=2)
+    webhooks: tuple[str, ...] | None = None
+    """URLs told about each state change; None leaves the stored ones as they are."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,19 @@ class StageStatus:
     def text(self) -> str:
         """The badge message."""
         return self.message or self.state
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A publish as recorded: the stage's state before it (None when never published) and after."""
+
+    previous_state: str | None
+    status: StageStatus
+
+    @property
+    def changed(self) -> bool:
+        """True when the state moved (a progress message within one state is no change)."""
+        return self.previous_state != self.status.state
 
 
 def unknown_status(project: str, stage: str, now: datetime) -> StageStatus:

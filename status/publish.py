@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import Any, Protocol
 
 from flows.errors import StatusError
-from status.model import ProjectInfo, StatusUpdate
+from status.model import ProjectInfo, StatusChange, StatusUpdate
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,8 @@ TOKEN_ENV = "CUBEOPS_STATUS_TOKEN"
 class Backend(Protocol):
     """Where status updates go."""
 
-    def publish(self, info: ProjectInfo, update: StatusUpdate) -> None:
-        """Record one update."""
+    def publish(self, info: ProjectInfo, update: StatusUpdate) -> StatusChange | None:
+        """Record one update; a backend that knows the state it replaced returns the change."""
 
     def heartbeat(self, project: str, stage: str) -> None:
         """Refresh a stage's heartbeat."""
@@ -37,9 +37,9 @@ class LocalBackend:
 
         self.store = StatusStore(url)
 
-    def publish(self, info: ProjectInfo, update: StatusUpdate) -> None:
-        """Record one update in the store."""
-        self.store.publish(info, update)
+    def publish(self, info: ProjectInfo, update: StatusUpdate) -> StatusChange:
+        """Record one update in the store; returns the state it replaced with the new status."""
+        return self.store.publish_change(info, update)
 
     def heartbeat(self, project: str, stage: str) -> None:
         """Refresh the heartbeat in the store."""
@@ -89,6 +89,9 @@ class RemoteBackend:
             "stale_after_s": info.stale_after.total_seconds(),
             "heartbeat_ttl_s": info.heartbeat_ttl.total_seconds(),
         }
+        if info.webhooks is not None:
+            # The server announces the changes it records, so it needs to know where to.
+            body["webhooks"] = list(info.webhooks)
         self._post(f"/api/v1/cubes/status/{update.stage}", body)
 
     def heartbeat(self, project: str, stage: str) -> None:
@@ -99,10 +102,12 @@ class RemoteBackend:
 class Publisher:
     """Publishes one project's status; never raises (a lost update is logged, not fatal)."""
 
-    def __init__(self, info: ProjectInfo, backend: Backend, strict: bool = False):
+    def __init__(self, info: ProjectInfo, backend: Backend, strict: bool = False, notifier: Any = None):
         self.info = info
         self.backend = backend
         self.strict = strict
+        self.notifier = notifier
+        """A :class:`status.notify.Notifier` announcing the changes this publisher records, or None."""
         self.failures: list[str] = []
 
     def publish(
@@ -116,12 +121,20 @@ class Publisher:
         """Publish a state; True when it was recorded."""
         update = StatusUpdate(self.info.name, stage, state, message, dict(links or {}), dict(details or {}))
         try:
-            self.backend.publish(self.info, update)
+            recorded = self.backend.publish(self.info, update)
         except StatusError as exc:
             return self._failed(f"{stage} → {state}: {exc}")
         except Exception as exc:  # noqa: BLE001 - a status store hiccup must not stop training
             return self._failed(f"{stage} → {state}: {type(exc).__name__}: {exc}")
+        if self.notifier is not None and isinstance(recorded, StatusChange):
+            self.notifier.notify(recorded, self.info.webhooks or ())
         return True
+
+    def close(self, timeout: float = 30.0) -> bool:
+        """Wait (at most ``timeout`` seconds) for the change notifications still queued; True when none is left."""
+        if self.notifier is None:
+            return True
+        return self.notifier.flush(timeout)
 
     def heartbeat(self, stage: str) -> bool:
         """Refresh a stage's heartbeat; True when it was recorded."""
@@ -143,6 +156,8 @@ def publisher_for(spec: Any, layout: Any, environ: Mapping[str, str] | None = No
     """The publisher a flow uses: remote when the spec sets ``status.url``, else the local store.
 
     The write token comes from ``CUBEOPS_STATUS_TOKEN`` in the environment, never from the spec.
+    Locally the publisher announces each state change to ``status.webhooks``; remotely the status
+    server does.
     """
     env = os.environ if environ is None else environ
     info = ProjectInfo(
@@ -150,6 +165,7 @@ def publisher_for(spec: Any, layout: Any, environ: Mapping[str, str] | None = No
         visibility=spec.visibility,
         stale_after=spec.status.stale_after,
         heartbeat_ttl=spec.status.heartbeat_ttl,
+        webhooks=tuple(spec.status.webhooks),
     )
     if spec.status.url:
         token = env.get(TOKEN_ENV)
@@ -159,7 +175,12 @@ def publisher_for(spec: Any, layout: Any, environ: Mapping[str, str] | None = No
                 f"create a write token with `cubeops token create --project {spec.project} --write`"
             )
         return Publisher(info, RemoteBackend(spec.status.url, token))
-    return Publisher(info, LocalBackend(layout.status_store))
+    notifier = None
+    if spec.status.webhooks:
+        from status.notify import notifier_for
+
+        notifier = notifier_for(layout.status_store)
+    return Publisher(info, LocalBackend(layout.status_store), notifier=notifier)
 
 
 def update_as_dict(update: StatusUpdate) -> dict[str, Any]:

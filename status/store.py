@@ -8,6 +8,7 @@ IMMEDIATE`` and a busy timeout, so concurrent publishers from several processes 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from flows.errors import StatusError
-from status.model import ProjectInfo, StageStatus, StatusUpdate, utcnow
+from status.model import ProjectInfo, StageStatus, StatusChange, StatusUpdate, utcnow
 
 metadata = MetaData()
 
@@ -91,7 +92,46 @@ tokens = Table(
     UniqueConstraint("project", "name", name="uq_token_project_name"),
 )
 
+# Kept apart from ``projects`` so a store created before notifications existed gains them by
+# ``create_all`` alone: it adds missing tables, never missing columns.
+project_webhooks = Table(
+    "project_webhooks",
+    metadata,
+    Column("project", String(201), primary_key=True),
+    Column("urls", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_failures = Table(
+    "webhook_failures",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("project", String(201), nullable=False, index=True),
+    Column("stage", String(16), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("previous_state", String(32)),
+    Column("url", String(300), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
 MAX_MESSAGE = 200
+
+
+@dataclass(frozen=True)
+class WebhookFailure:
+    """A change event that never reached one receiver, as recorded (the URL redacted)."""
+
+    id: int
+    project: str
+    stage: str
+    state: str
+    previous_state: str | None
+    url: str
+    attempts: int
+    error: str
+    at: datetime
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -237,18 +277,30 @@ class StatusStore:
 
     def publish(self, info: ProjectInfo, upd: StatusUpdate, now: datetime | None = None) -> StageStatus:
         """Append an event to the history and make it the stage's current state, atomically."""
+        return self.publish_change(info, upd, now).status
+
+    def publish_change(self, info: ProjectInfo, upd: StatusUpdate, now: datetime | None = None) -> StatusChange:
+        """Publish like :meth:`publish` and say which state it replaced, read in the same transaction.
+
+        The project's webhook URLs are stored too when ``info.webhooks`` is not None.
+        """
         now = now or utcnow()
         message = upd.text[:MAX_MESSAGE]
         links, details = _jsonable(upd.links), _jsonable(upd.details)
         row = {"state": upd.state, "message": message, "links": links, "details": details}
+        key = {"project": upd.project, "stage": upd.stage}
         with self.begin() as conn:
+            previous = conn.execute(
+                select(stage_status.c.state).where(stage_status.c.project == upd.project, stage_status.c.stage == upd.stage)
+            ).scalar()
             self.upsert_project(conn, info, now)
-            event_id = conn.execute(
-                insert(events).values(project=upd.project, stage=upd.stage, at=now, **row)
-            ).inserted_primary_key[0]
+            if info.webhooks is not None:
+                _upsert(conn, project_webhooks, {"project": info.name}, {"urls": list(info.webhooks), "updated_at": now})
+            event_id = conn.execute(insert(events).values(**key, at=now, **row)).inserted_primary_key[0]
             current = {**row, "updated_at": now, "heartbeat_at": now, "event_id": event_id}
-            _upsert(conn, stage_status, {"project": upd.project, "stage": upd.stage}, current, newer="event_id")
-        return StageStatus(upd.project, upd.stage, upd.state, message, links, details, now, now, event_id)
+            _upsert(conn, stage_status, key, current, newer="event_id")
+        status = StageStatus(upd.project, upd.stage, upd.state, message, links, details, now, now, event_id)
+        return StatusChange(previous, status)
 
     def heartbeat(self, project: str, stage: str, now: datetime | None = None) -> bool:
         """Refresh a stage's heartbeat without adding history; False when the stage has no state yet."""
@@ -288,6 +340,56 @@ class StatusStore:
             query = query.where(events.c.project == project)
         with self.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+    # -- notifications -----------------------------------------------------------------------
+
+    def webhooks(self, project: str) -> list[str]:
+        """The webhook URLs the project's last publish named (empty when none)."""
+        with self.connect() as conn:
+            urls = conn.execute(select(project_webhooks.c.urls).where(project_webhooks.c.project == project)).scalar()
+        return list(urls or [])
+
+    def record_webhook_failure(
+        self,
+        project: str,
+        stage: str,
+        state: str,
+        previous_state: str | None,
+        url: str,
+        attempts: int,
+        error: str,
+        now: datetime | None = None,
+    ) -> int:
+        """Record a delivery that failed after every retry; ``url`` must already be redacted."""
+        with self.begin() as conn:
+            return conn.execute(
+                insert(webhook_failures).values(
+                    project=project,
+                    stage=stage,
+                    state=state,
+                    previous_state=previous_state,
+                    url=url[:300],
+                    attempts=attempts,
+                    error=error[:200],
+                    at=now or utcnow(),
+                )
+            ).inserted_primary_key[0]
+
+    def webhook_failures(self, project: str, limit: int = 20) -> list[WebhookFailure]:
+        """The project's failed deliveries, newest first."""
+        query = (
+            select(webhook_failures)
+            .where(webhook_failures.c.project == project)
+            .order_by(webhook_failures.c.id.desc())
+            .limit(limit)
+        )
+        with self.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            WebhookFailure(r.id, r.project, r.stage, r.state, r.previous_state, r.url, r.attempts, r.error, _aware(r.at))
+            for r in rows
+        ]
 
 
 def _to_status(r: Any, updated_at: datetime) -> StageStatus:
