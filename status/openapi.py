@@ -165,6 +165,12 @@ def openapi_document() -> dict[str, Any]:
                         "visibility": {"type": "string", "enum": ["public", "private"]},
                         "stale_after_s": {"type": "number", "exclusiveMinimum": 0},
                         "heartbeat_ttl_s": {"type": "number", "exclusiveMinimum": 0},
+                        "webhooks": {
+                            "type": "array",
+                            "maxItems": 10,
+                            "items": {"type": "string", "pattern": "^https?://"},
+                            "description": "URLs the status server notifies on each state change of this project.",
+                        },
                     },
                 },
                 "Published": {
