@@ -177,7 +177,7 @@ def serve_champion(spec: ProjectSpec, root: str, gate: GateOutcome, force: bool 
         serving_now,
         serving_token,
     )
-    from registry.client import alias_version
+    from registry.client import alias_version, registered_aliases
     from status.publish import publisher_for
 
     layout = resolve_layout(spec, root)
@@ -186,18 +186,21 @@ def serve_champion(spec: ProjectSpec, root: str, gate: GateOutcome, force: bool 
     name, url = spec.model_name, base_url(spec.serving.host, spec.serving.port)
     result = {"model_name": name, "verdict": gate.verdict, "promoted": gate.promoted}
     champion = alias_version(client, name, CHAMPION)
+    # The project page shows the gate's verdict and the alias history beside the served version.
+    page = {"gate": {"verdict": gate.verdict, "reason": gate.reason},
+            "previous_version": registered_aliases(client, name).get(PREVIOUS)}
     if champion is None:
-        publisher.publish("serving", "down", "down · no champion", details={"reason": gate.reason})
+        publisher.publish("serving", "down", "down · no champion", details={"reason": gate.reason, **page})
         return Deployment(version=None, url=None, **result)
     token = serving_token(spec)
     with serving_lock(layout.serving_dir):
         if not force and serving_now(layout.serving_dir, spec.serving.host, spec.serving.port) == champion.version:
             publisher.publish("serving", "live", f"live · v{champion.version}", links={"url": url},
-                              details=_details(champion, url, reused=True))
+                              details=_details(champion, url, reused=True, **page))
             return Deployment(version=champion.version, url=url, **result)
         replacing = sorted({r.version for r in live_servers(layout.serving_dir)})
         publisher.publish("serving", "deploying", f"deploying · v{champion.version}",
-                          details=_details(champion, url, replacing=replacing))
+                          details=_details(champion, url, replacing=replacing, **page))
         try:
             _serve(spec, layout, champion, token)
         except SmokeFailed as failed:
@@ -206,7 +209,7 @@ def serve_champion(spec: ProjectSpec, root: str, gate: GateOutcome, force: bool 
             _publish_what_remains(publisher, layout, url, champion, f"v{champion.version} did not start", exc)
             raise
     publisher.publish("serving", "live", f"live · v{champion.version}", links={"url": url},
-                      details=_details(champion, url))
+                      details=_details(champion, url, **page))
     return Deployment(version=champion.version, url=url, **result)
 
 

@@ -54,6 +54,7 @@ def test_run_executes_every_stage_under_one_parent_run_and_turns_all_badges_gree
     current = StatusStore(f"sqlite:///{home / 'status.db'}").current("cubeops/quickstart")
     assert current["data"].state == "ready" and current["train"].state == "passing"
     assert current["serving"].text == "live · v1"
+    assert current["serving"].details["gate"]["verdict"] == "promoted"
     health = requests.get(current["serving"].details["url"] + "/health", timeout=10).json()
     assert health["version"] == "1"
 
