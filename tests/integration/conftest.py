@@ -55,7 +55,7 @@ def backends(request, tmp_path: Path) -> Iterator[Backends]:
     mlflow_db = _fresh_postgres_db(admin, f"mlflow_{suffix}")
     prefect_db = _fresh_postgres_db(admin, f"prefect_{suffix}").replace("postgresql+psycopg2", "postgresql+asyncpg")
     try:
-        yield Backends("postgres", mlflow=mlflow_db.replace("+psycopg2", ""), prefect=prefect_db, status=url)
+        yield Backends("postgres", mlflow=mlflow_db, prefect=prefect_db, status=url)
     finally:
         import sqlalchemy as sa
 
