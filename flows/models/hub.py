@@ -39,6 +39,42 @@ def hub_reachable(environ: Mapping[str, str] | None = None, timeout: float = 3.0
     return True
 
 
+# The short names the Hub redirects; the cache keeps each under the name it was fetched by.
+HUB_ALIASES = {"distilgpt2": "distilbert/distilgpt2", "gpt2": "openai-community/gpt2"}
+
+UNREACHABLE = (
+    "is not a local folder, not in the Hugging Face cache, and the Hub is unreachable; use a local folder "
+    "(model.base: ./path/to/model), download it into the cache on a connected machine (HF_HOME), or use the "
+    "offline preset (model.base: tiny-gpt2)"
+)
+
+
+def _from_pretrained(loader: Any, what: str, spec_model: Any, root: str | Path | None, environ: Mapping[str, str] | None) -> Any:
+    """Load with ``loader.from_pretrained``: a local folder, else the cache (no network), else the Hub."""
+    base, revision = spec_model.base, spec_model.revision
+    source = resolve_base(base, root)
+    if Path(source).is_dir():
+        try:
+            return loader.from_pretrained(source)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"model.base {base!r}: the folder {source} holds no usable {what} ({exc})") from None
+    names = [base] + ([HUB_ALIASES[base]] if base in HUB_ALIASES else [])
+    for name in names:
+        try:
+            return loader.from_pretrained(name, revision=revision, local_files_only=True)
+        except OSError:
+            continue
+        except ValueError as exc:
+            raise ModelError(f"model.base {base!r} has no usable {what}: {exc}") from None
+    if not hub_reachable(environ):
+        raise ModelError(f"model.base {base!r} {UNREACHABLE}")
+    try:
+        return loader.from_pretrained(names[-1], revision=revision)
+    except (OSError, ValueError) as exc:
+        rev = f" at revision {revision!r}" if revision else ""
+        raise ModelError(f"model.base {base!r}{rev} cannot be loaded from the Hub: {exc}") from None
+
+
 def load_tokenizer(spec_model: Any, root: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Any:
     """The tokenizer of ``spec_model.base`` (a :class:`~flows.spec.ModelSpec`): local, cached, or from the Hub.
 
@@ -47,36 +83,9 @@ def load_tokenizer(spec_model: Any, root: str | Path | None = None, environ: Map
     """
     from transformers import AutoTokenizer
 
-    base, revision = spec_model.base, spec_model.revision
-    if base == TINY_NAME:
+    if spec_model.base == TINY_NAME:
         raise ModelError(f"model.base {TINY_NAME!r} has no stored tokenizer: it is trained on the prepared corpus")
-    source = resolve_base(base, root)
-    if source != base:
-        try:
-            return AutoTokenizer.from_pretrained(source)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"model.base {base!r}: the folder {source} holds no usable tokenizer ({exc})") from None
-    names = [base] + ([HUB_ALIASES[base]] if base in HUB_ALIASES else [])
-    for name in names:
-        try:
-            return AutoTokenizer.from_pretrained(name, revision=revision, local_files_only=True)
-        except (OSError, ValueError):
-            continue
-    if not hub_reachable(environ):
-        raise ModelError(
-            f"model.base {base!r} is not a local folder, not in the Hugging Face cache, and the Hub is "
-            "unreachable; use a local folder (model.base: ./path/to/model), download it into the cache "
-            "on a connected machine (HF_HOME), or use the offline preset (model.base: tiny-gpt2)"
-        )
-    try:
-        return AutoTokenizer.from_pretrained(base, revision=revision)
-    except (OSError, ValueError) as exc:
-        rev = f" at revision {revision!r}" if revision else ""
-        raise ModelError(f"model.base {base!r}{rev} cannot be loaded from the Hub: {exc}") from None
-
-
-# The short names the Hub redirects; the cache keeps each under the name it was fetched by.
-HUB_ALIASES = {"distilgpt2": "distilbert/distilgpt2", "gpt2": "openai-community/gpt2"}
+    return _from_pretrained(AutoTokenizer, "tokenizer", spec_model, root, environ)
 
 
 def load_model(
@@ -94,43 +103,14 @@ def load_model(
     """
     from transformers import AutoModelForCausalLM
 
-    base, revision = spec_model.base, spec_model.revision
-    if base == TINY_NAME:
+    if spec_model.base == TINY_NAME:
         if tokenizer is None:
             raise ModelError(f"model.base {TINY_NAME!r} is built from the prepared tokenizer; none was given")
         from flows.models.tiny import build_tiny_model
 
         shape = spec_model.tiny
         return build_tiny_model(
-            tokenizer,
-            n_layer=shape.n_layer,
-            n_embd=shape.n_embd,
-            n_head=shape.n_head,
-            n_positions=shape.n_positions,
-            seed=seed,
+            tokenizer, n_layer=shape.n_layer, n_embd=shape.n_embd, n_head=shape.n_head,
+            n_positions=shape.n_positions, seed=seed,
         )
-    source = resolve_base(base, root)
-    if Path(source).is_dir():
-        try:
-            return AutoModelForCausalLM.from_pretrained(source)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"model.base {base!r}: the folder {source} holds no causal language model ({exc})") from None
-    names = [base] + ([HUB_ALIASES[base]] if base in HUB_ALIASES else [])
-    for name in names:
-        try:
-            return AutoModelForCausalLM.from_pretrained(name, revision=revision, local_files_only=True)
-        except OSError:
-            continue
-        except ValueError as exc:
-            raise ModelError(f"model.base {base!r} is not a causal language model: {exc}") from None
-    if not hub_reachable(environ):
-        raise ModelError(
-            f"model.base {base!r} is not a local folder, not in the Hugging Face cache, and the Hub is "
-            "unreachable; use a local folder (model.base: ./path/to/model), download it into the cache "
-            "on a connected machine (HF_HOME), or use the offline preset (model.base: tiny-gpt2)"
-        )
-    try:
-        return AutoModelForCausalLM.from_pretrained(names[-1], revision=revision)
-    except (OSError, ValueError) as exc:
-        rev = f" at revision {revision!r}" if revision else ""
-        raise ModelError(f"model.base {base!r}{rev} cannot be loaded from the Hub: {exc}") from None
+    return _from_pretrained(AutoModelForCausalLM, "causal language model", spec_model, root, environ)

@@ -43,5 +43,5 @@ def test_uncached_model_with_no_hub_fails_in_seconds_naming_the_alternatives(off
 
 def test_folder_without_a_model_names_the_folder(tmp_path):
     (tmp_path / "not-a-model").mkdir()
-    with pytest.raises(ModelError, match="not-a-model holds no causal language model"):
+    with pytest.raises(ModelError, match="not-a-model holds no usable causal language model"):
         load_model(ModelSpec(base=str(tmp_path / "not-a-model")))
