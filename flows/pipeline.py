@@ -64,7 +64,8 @@ def close_pipeline_run(layout: Layout, run_id: str, results: dict, error: str | 
 def summarize(result: object) -> str:
     """One line about a stage result, for logs and the CLI."""
     if isinstance(result, PreparedData):
-        return f"{result.digest[:12]} ({'reused' if result.cache_hit else 'prepared'})"
+        how = "reused" if result.cache_hit else "prepared"
+        return f"{result.digest} ({result.documents} documents, {result.tokens} tokens, {how})"
     if isinstance(result, TrainedModel):
         return f"{result.model_name} v{result.version} ({'reused' if result.reused else 'trained'})"
     if isinstance(result, Deployment):

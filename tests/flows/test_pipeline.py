@@ -33,7 +33,7 @@ def test_run_executes_every_stage_under_one_parent_run_and_turns_all_badges_gree
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Traceback" not in res.stderr
     lines = dict(ln.split(None, 1) for ln in res.stdout.splitlines() if ln.split(None, 1)[0] in ("data", "train", "deploy"))
-    assert lines["data"].endswith("(prepared)")
+    assert lines["data"].endswith(" prepared)")
     assert lines["train"] == "cubeops-quickstart v1 (trained)"
     assert lines["deploy"].startswith("v1 at http://127.0.0.1:")
 
@@ -60,7 +60,7 @@ def test_run_executes_every_stage_under_one_parent_run_and_turns_all_badges_gree
 
     again = run_cli("run", "--only", "data", "-c", str(quickstart), env=_env())
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "(reused)" in again.stdout
+    assert " reused)" in again.stdout
 
 
 def test_a_failing_stage_stops_the_ones_after_it(tmp_path):

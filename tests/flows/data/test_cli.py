@@ -4,7 +4,6 @@ import os
 
 import yaml
 
-from flows.contracts import PreparedData
 from flows.data.version import load_prepared
 from tests.flows.data.conftest import TINY_MODEL, write_files
 from tests.helpers import run_cli
@@ -27,11 +26,12 @@ def test_run_only_data_prepares_the_dataset(tmp_path, corpus_docs):
     write_files(root, {"data/notes.txt": "\n\n".join(corpus_docs)})
     res = run_cli("run", "--only", "data", "-c", str(_project(root, ["data/"])), env=_env(), timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-    (line,) = [ln for ln in res.stdout.splitlines() if ln.startswith("data: ")]
-    prepared = PreparedData.model_validate_json(line[len("data: "):])
+    (line,) = [ln for ln in res.stdout.splitlines() if ln.startswith("data ")]
+    digest = line.split()[1]
+    assert line.endswith(f"({len(corpus_docs)} documents, {line.split('documents, ')[1].split()[0]} tokens, prepared)")
+    prepared = load_prepared(root / ".cubeops" / "data" / digest)
+    assert prepared.digest == digest
     assert prepared.documents == len(corpus_docs)
-    assert load_prepared(prepared.path).digest == prepared.digest
-    assert prepared.path.startswith(str(root / ".cubeops" / "data"))
 
 
 def test_run_only_data_with_a_bad_source_exits_2_with_one_message(tmp_path):
