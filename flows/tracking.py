@@ -1,5 +1,7 @@
 """MLflow plumbing shared by the flows: which store, which experiment, is it reachable."""
 
+from collections.abc import Mapping
+
 from flows.errors import ServiceUnreachable
 from flows.layout import Layout
 
@@ -58,3 +60,14 @@ def use_experiment(layout: Layout) -> str:
         exp_id = exp.experiment_id
     mlflow.set_experiment(experiment_id=exp_id)
     return exp_id
+
+
+def check_services(layout: Layout, environ: Mapping[str, str] | None = None) -> None:
+    """Fail at once, naming the URL and the setting, when a configured MLflow or Prefect server is down."""
+    import os
+
+    env = os.environ if environ is None else environ
+    check_reachable(layout.tracking_uri, tracking_source(layout))
+    if layout.prefect_api_url:
+        source = "PREFECT_API_URL" if env.get("PREFECT_API_URL") else "tracking.prefect_api_url in cubeops.yaml"
+        check_reachable(layout.prefect_api_url, source)

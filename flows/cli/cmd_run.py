@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     project = load_project(args)
     from flows.pipeline import run_pipeline, summarize
+    from flows.tracking import check_services
+
+    check_services(project.layout)
 
     results = run_pipeline(project.spec_path, only=args.only, force=args.force)
     for stage, result in results.items():

@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     project = load_project(args)
     from flows.schedule import serve_schedule
+    from flows.tracking import check_services
+
+    check_services(project.layout)
 
     serve_schedule(project.spec, project.spec_path)
     return 0

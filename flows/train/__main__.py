@@ -22,8 +22,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-c", "--config", default="cubeops.yaml", help="project spec (default: ./cubeops.yaml)")
     parser.add_argument("--data", help="PreparedData JSON of an already prepared dataset")
     parser.add_argument("--force", action="store_true", help="train again even when a version exists")
+    # One rank of a multi-process run, launched by the fine-tune flow itself (flows.train.distributed).
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
+        if args.worker:
+            return _run_worker(Path(args.worker))
         return _run(args)
     except SpecError as exc:
         for line in exc.lines():
@@ -69,6 +73,15 @@ def _run(args: argparse.Namespace) -> int:
     result = fine_tune(spec=spec, root=str(layout.root), force=args.force, data=data)
     print(result.model_dump_json())
     return 0
+
+
+def _run_worker(request: Path) -> int:
+    from flows.runtime import configure_logging, configure_quiet_libraries
+    from flows.train.worker import run_worker
+
+    configure_quiet_libraries()
+    configure_logging()
+    return run_worker(request)
 
 
 if __name__ == "__main__":

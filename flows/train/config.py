@@ -50,6 +50,20 @@ def trainer_settings(train: TrainSpec, placement: Placement, output_dir: str | P
         "dataloader_pin_memory": placement.device == "cuda",
         "save_only_model": False,
         "prediction_loss_only": True,
+        **_distributed(train, placement),
+    }
+
+
+def _distributed(train: TrainSpec, placement: Placement) -> dict[str, Any]:
+    """The DDP settings of a multi-process run (the launcher's environment supplies the ranks)."""
+    if train.distributed.nproc <= 1:
+        return {}
+    from flows.train.distributed import resolve_backend
+
+    # The model is the same on every rank: no parameter goes unused, so DDP need not search for them.
+    return {
+        "ddp_backend": resolve_backend(train.distributed.backend, placement.device),
+        "ddp_find_unused_parameters": False,
     }
 
 

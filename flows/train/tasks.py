@@ -7,6 +7,7 @@ as ``failed`` with its reason before it propagates.
 
 import logging
 import math
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
 
 from flows.contracts import TAG_DATA_DIGEST, TAG_PREFECT_RUN, TAG_PROJECT, TAG_TRAIN_KEY, PreparedData, TrainedModel
-from flows.errors import NotBuilt, UserError
+from flows.errors import UserError
 from flows.layout import Layout, resolve_layout
 from flows.spec import ProjectSpec
 from flows.train import checkpoints
@@ -25,6 +26,7 @@ from flows.train.blocks import check_positions, load_blocks, planned_steps
 from flows.train.callbacks import BackgroundWorker, MetricsCallback, ProgressCallback, perplexity
 from flows.train.card import CardFacts, render_card
 from flows.train.config import trainer_settings, training_arguments
+from flows.train.distributed import WorkerRequest, launch, resolve_backend
 from flows.train.fit import FitResult, fit, thin
 from flows.train.generate import columns, complete, probe_rows, sample_rows
 from flows.train.keys import cubeops_version, git_commit, key_material, run_params, train_key
@@ -138,7 +140,8 @@ def _hyperparameters(spec: ProjectSpec, plan: TrainPlan, data: PreparedData, ste
         "max_steps": steps,
         "batch_size": t.batch_size,
         "gradient_accumulation_steps": t.gradient_accumulation_steps,
-        "effective_batch_blocks": t.batch_size * t.gradient_accumulation_steps,
+        "effective_batch_blocks": t.batch_size * t.gradient_accumulation_steps * t.distributed.nproc,
+        "processes": t.distributed.nproc,
         "block_size": data.block_size,
         "learning_rate": t.learning_rate,
         "lr_scheduler": t.lr_scheduler,
@@ -181,12 +184,10 @@ def plan_fine_tune(spec: ProjectSpec, root: str, data: PreparedData, force: bool
     layout = _layout(spec, root)
     publisher = publisher_for(spec, layout)
     with _publish_failure(publisher):
-        if spec.train.distributed.nproc > 1:
-            raise NotBuilt(
-                f"train.distributed.nproc is {spec.train.distributed.nproc}: multi-process training is not "
-                "available in this release; set it to 1"
-            )
         placement = place(spec.train.device, spec.train.precision, probe_hardware())
+        if spec.train.distributed.nproc > 1:
+            # A backend the device cannot run fails here, before anything is queued.
+            resolve_backend(spec.train.distributed.backend, placement.device)
         material = key_material(spec, data.digest, placement.device, placement.precision, cubeops_version())
         key = train_key(material)
         folder = layout.checkpoints_dir / key
@@ -264,7 +265,10 @@ def train_model(
                 links=links,
                 details={"hyperparameters": hyper, "step": at, "max_steps": steps},
             )
-            result = _fit(spec, plan, blocks, model, folder, resume, run_id, publisher, links, hyper)
+            if spec.train.distributed.nproc > 1:
+                result, model = _fit_distributed(spec, root, data, plan, folder, resume, run_id, links, hyper)
+            else:
+                result = _fit(spec, plan, blocks, model, folder, resume, run_id, publisher, links, hyper)
             return _finish(spec, model, blocks.tokenizer, folder, result, run_id, hyper)
 
 
@@ -460,11 +464,18 @@ def _fit(
     folder: Path,
     resume: Path | None,
     run_id: str,
-    publisher: Publisher,
+    publisher: Publisher | None,
     links: dict[str, str],
     hyper: dict[str, Any],
 ) -> FitResult:
-    """Run :func:`fit` with MLflow metrics, status, heartbeat and a Prefect progress artifact."""
+    """Run :func:`fit` with MLflow metrics, status, heartbeat and a Prefect progress artifact.
+
+    Without a ``publisher`` (a rank other than 0 of a multi-process run) it trains silently.
+    """
+    args = training_arguments(trainer_settings(spec.train, _placement(plan), folder))
+    if publisher is None:
+        return _fit_with(spec, plan, blocks, model, args, resume, [])
+
     import mlflow
     from mlflow.entities import Metric
 
@@ -494,29 +505,76 @@ def _fit(
             update_progress_artifact(progress_id, float(pct), description=f"step {step} of {max_steps}{loss}")
 
     worker = BackgroundWorker(heartbeat=lambda: publisher.heartbeat(STAGE), beat_every=beat_every).start()
-    tokens_per_step = spec.train.batch_size * spec.train.gradient_accumulation_steps * blocks.block_size
+    # Under torchrun every rank trains a batch of its own each step.
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    tokens_per_step = world * spec.train.batch_size * spec.train.gradient_accumulation_steps * blocks.block_size
     callbacks = [
         MetricsCallback(log_points, tokens_per_step, worker, flush_every=METRICS_FLUSH_S),
         ProgressCallback(report, worker.submit, every=PROGRESS_EVERY_S),
     ]
-    args = training_arguments(trainer_settings(spec.train, _placement(plan), folder))
     try:
-        return fit(
-            model,
-            blocks.tokenizer,
-            blocks.train,
-            blocks.validation,
-            args,
-            callbacks=callbacks,
-            resume_from=resume,
-            patience=spec.train.early_stopping_patience,
-            device=plan.device,
-            block_size=blocks.block_size,
-            precision=plan.precision,
-        )
+        return _fit_with(spec, plan, blocks, model, args, resume, callbacks)
     finally:
         # Metrics already produced reach MLflow even when training failed.
         worker.close()
+
+
+def _fit_with(
+    spec: ProjectSpec, plan: TrainPlan, blocks: Any, model: Any, args: Any, resume: Path | None, callbacks: list
+) -> FitResult:
+    return fit(
+        model,
+        blocks.tokenizer,
+        blocks.train,
+        blocks.validation,
+        args,
+        callbacks=callbacks,
+        resume_from=resume,
+        patience=spec.train.early_stopping_patience,
+        device=plan.device,
+        block_size=blocks.block_size,
+        precision=plan.precision,
+    )
+
+
+def _fit_distributed(
+    spec: ProjectSpec,
+    root: str,
+    data: PreparedData,
+    plan: TrainPlan,
+    folder: Path,
+    resume: Path | None,
+    run_id: str,
+    links: dict[str, str],
+    hyper: dict[str, Any],
+) -> tuple[FitResult, Any]:
+    """Train under torchrun (rank 0 reports into ``run_id``); the result and the trained model."""
+    import mlflow
+    from transformers import AutoModelForCausalLM
+
+    request = WorkerRequest(
+        spec=spec,
+        root=root,
+        data=data,
+        checkpoint_dir=str(folder),
+        device=plan.device,
+        precision=plan.precision,
+        precision_reason=plan.precision_reason,
+        train_key=plan.train_key,
+        run_id=run_id,
+        tracking_uri=mlflow.get_tracking_uri(),
+        resume_from=str(resume) if resume else None,
+        links=links,
+        hyperparameters=hyper,
+    )
+    progress_id = _progress_artifact(plan.train_key)
+    result = launch(request, folder)
+    if progress_id is not None:
+        from prefect.artifacts import update_progress_artifact
+
+        update_progress_artifact(progress_id, 100.0, description=f"step {result.global_step} of {hyper['max_steps']}")
+    # Rank 0 saved the trained weights; the parent finishes (metrics, samples) from them.
+    return result, AutoModelForCausalLM.from_pretrained(folder / checkpoints.FINAL_DIR)
 
 
 def _placement(plan: TrainPlan) -> Any:

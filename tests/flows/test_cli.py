@@ -76,3 +76,42 @@ def test_status_show_on_a_fresh_project_reads_unknown(tmp_path):
     res = run_cli("status", "-c", str(tmp_path / "cubeops.yaml"))
     assert res.returncode == 0, res.stderr
     assert res.stdout.count("unknown") == 3
+
+
+def test_run_names_the_unreachable_server_and_the_variable_that_set_it(tmp_path):
+    import os
+
+    from tests.helpers import free_port
+
+    (tmp_path / "cubeops.yaml").write_text("project: acme/bot\nmodel: {base: tiny-gpt2}\n")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    dead = f"http://127.0.0.1:{free_port()}/api"
+    res = run_cli("run", "-c", str(tmp_path / "cubeops.yaml"), env=env | {"PREFECT_API_URL": dead})
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"cubeops: error: {dead} does not answer" in res.stderr and "set by PREFECT_API_URL" in res.stderr
+    res = run_cli("run", "-c", str(tmp_path / "cubeops.yaml"), env=env | {"MLFLOW_TRACKING_URI": dead})
+    assert res.returncode == 2 and "set by MLFLOW_TRACKING_URI" in res.stderr
+
+
+def test_second_run_of_the_same_project_is_refused_while_one_holds_the_lock(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    (tmp_path / "cubeops.yaml").write_text("project: acme/bot\nmodel: {base: tiny-gpt2}\n")
+    hold = (
+        "import sys, time\nfrom pathlib import Path\nfrom flows.lock import project_lock\n"
+        "with project_lock(Path(sys.argv[1]), 'acme/bot'):\n    print('locked', flush=True)\n    time.sleep(120)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path / ".cubeops" / "locks")],
+                              stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        res = run_cli("run", "-c", str(tmp_path / "cubeops.yaml"), timeout=300)
+        assert res.returncode == 2, res.stderr[-2000:]
+        assert f"a run of acme/bot is already in progress (pid {holder.pid})" in res.stderr
+        assert "Traceback" not in res.stderr
+    finally:
+        holder.kill()
+        holder.wait()
