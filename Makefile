@@ -25,7 +25,7 @@ run: install
 	@$(BIN)/python -m flows.quickstart_info -c $(QUICKSTART)
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not faults" $(PYTEST_ARGS)
 
 faults: install
 	$(BIN)/python -m pytest -m faults $(PYTEST_ARGS)

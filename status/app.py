@@ -326,6 +326,9 @@ class StatusApp:
             return json.loads(b"".join(chunks) or b"null")
         except ValueError:
             raise BadInput("body", "is not JSON") from None
+        except RecursionError:
+            # A few kB of "[[[[…" is valid JSON that the decoder cannot nest into: refuse it, don't crash.
+            raise BadInput("body", "is nested too deeply") from None
 
     async def publish(self, request: Request) -> Response:
         """``POST /api/v1/cubes/status/{stage}``: record a state sent by a remote flow."""

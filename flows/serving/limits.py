@@ -15,6 +15,9 @@ from typing import Any
 
 # Keys that set how many tokens are generated, in `params` or at the top level (unified LLM form).
 LENGTH_KEYS = ("max_new_tokens", "max_tokens", "max_length")
+# No scoring input nests anywhere near this deep.
+MAX_DEPTH = 32
+TOO_DEEP = f"request body is nested more than {MAX_DEPTH} levels deep"
 
 
 class Rejected(Exception):
@@ -44,6 +47,8 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise Rejected(400, "BAD_REQUEST", f"request body is not valid JSON: {exc.msg} at {where}") from None
+    except RecursionError:
+        raise Rejected(400, "BAD_REQUEST", TOO_DEEP) from None
     if not isinstance(payload, dict):
         raise Rejected(
             400, "BAD_REQUEST",
@@ -53,14 +58,18 @@ def parse_json_body(body: bytes) -> dict[str, Any]:
 
 
 def _strings(value: Any):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
+    # Walked with a stack, not recursion: a body nested thousands of levels deep is refused
+    # with a 400 here rather than crashing the check (or, later, MLflow's parser).
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, (dict, list)):
+            if depth >= MAX_DEPTH:
+                raise Rejected(400, "BAD_REQUEST", TOO_DEEP)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in reversed(list(children)))
 
 
 def _check_prompt(text: str, limits: Limits) -> None:
