@@ -35,6 +35,7 @@ def open_pipeline_run(spec: ProjectSpec, layout: Layout, only: str | None) -> st
     from flows.tracking import use_experiment
 
     exp_id = use_experiment(layout)
+    close_abandoned_runs(mlflow.MlflowClient(layout.tracking_uri), exp_id)
     tags = {"cubeops.stage": "pipeline", "cubeops.project": spec.project, "mlflow.runName": "pipeline"}
     if flow_run.id:
         tags["cubeops.prefect_flow_run_id"] = str(flow_run.id)
@@ -46,6 +47,21 @@ def open_pipeline_run(spec: ProjectSpec, layout: Layout, only: str | None) -> st
         get_run_logger().warning("missed schedule: this scheduled run started %s late", late)
         tags["cubeops.missed_schedule"] = f"late by {int(late.total_seconds())}s"
     return mlflow.MlflowClient(layout.tracking_uri).create_run(exp_id, tags=tags).info.run_id
+
+
+# Stages whose runs a killed pipeline leaves RUNNING. A fine-tune run is not among them: the next run
+# reattaches it and resumes from its checkpoint.
+ABANDONABLE = ("pipeline", "data", "deploy")
+
+
+def close_abandoned_runs(client, experiment_id: str) -> list[str]:
+    """Mark KILLED the runs a killed pipeline left RUNNING; safe because the caller holds the project lock."""
+    running = client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'")
+    runs = [r for r in running if r.data.tags.get("cubeops.stage") in ABANDONABLE]
+    for run in runs:
+        client.set_tag(run.info.run_id, "cubeops.error", "the process running this stage was killed")
+        client.set_terminated(run.info.run_id, status="KILLED")
+    return [r.info.run_id for r in runs]
 
 
 @task(name="close-pipeline-run")

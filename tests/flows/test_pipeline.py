@@ -94,3 +94,20 @@ def test_a_failing_stage_stops_the_ones_after_it(tmp_path):
     current = StatusStore(f"sqlite:///{tmp_path / '.cubeops' / 'status.db'}").current("acme/broken")
     assert current["data"].state == "failed" and "matches no files" in current["data"].text
     assert "train" not in current
+
+
+def test_runs_left_running_by_a_killed_pipeline_are_closed_but_training_is_kept(tmp_path):
+    import mlflow
+
+    from flows.pipeline import close_abandoned_runs
+
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = client.create_experiment("acme/bot", artifact_location=(tmp_path / "artifacts").as_uri())
+    dead = {s: client.create_run(exp, tags={"cubeops.stage": s}).info.run_id for s in ("pipeline", "data", "train")}
+    done = client.create_run(exp, tags={"cubeops.stage": "data"}).info.run_id
+    client.set_terminated(done, status="FINISHED")
+    closed = close_abandoned_runs(client, exp)
+    assert sorted(closed) == sorted([dead["pipeline"], dead["data"]])
+    assert client.get_run(dead["pipeline"]).info.status == "KILLED"
+    assert client.get_run(dead["train"]).info.status == "RUNNING", "a fine-tune run is resumed, not closed"
+    assert client.get_run(done).info.status == "FINISHED"
