@@ -330,8 +330,8 @@ class StatusApp:
             # A few kB of "[[[[…" is valid JSON that the decoder cannot nest into: refuse it, don't crash.
             raise BadInput("body", "is nested too deeply") from None
 
-    async def publish(self, request: Request) -> Response:
-        """``POST /api/v1/cubes/status/{stage}``: record a state sent by a remote flow."""
+    async def _write_request(self, request: Request) -> tuple[str, str, dict] | Response:
+        """Stage, project and body of a write (publish or heartbeat), or the response refusing it."""
         stage = request.path_params["stage"]
         if stage not in STAGES:
             return JSONResponse({"error": f"unknown stage {stage[:20]!r}; stages are {', '.join(STAGES)}"}, 404)
@@ -346,6 +346,14 @@ class StatusApp:
         _, refused = self._write_access(request, project)
         if refused is not None:
             return refused
+        return stage, project, body
+
+    async def publish(self, request: Request) -> Response:
+        """``POST /api/v1/cubes/status/{stage}``: record a state sent by a remote flow."""
+        checked = await self._write_request(request)
+        if isinstance(checked, Response):
+            return checked
+        stage, project, body = checked
         try:
             webhooks = check_webhooks(body.pop("webhooks")) if "webhooks" in body else None
             info, update = check_publish(stage, body, self.view.projects.get(project))
@@ -366,20 +374,10 @@ class StatusApp:
 
     async def heartbeat(self, request: Request) -> Response:
         """``POST /api/v1/cubes/status/{stage}/heartbeat``: a running stage is still alive."""
-        stage = request.path_params["stage"]
-        if stage not in STAGES:
-            return JSONResponse({"error": f"unknown stage {stage[:20]!r}; stages are {', '.join(STAGES)}"}, 404)
-        leak = self._url_token_leak(request)
-        if leak is not None:
-            return leak
-        try:
-            body = await self._json_body(request)
-            project = check_project(body.get("repositoryOwnerPlusName") if isinstance(body, dict) else None)
-        except BadInput as bad:
-            return JSONResponse({"error": str(bad)}, 422)
-        _, refused = self._write_access(request, project)
-        if refused is not None:
-            return refused
+        checked = await self._write_request(request)
+        if isinstance(checked, Response):
+            return checked
+        stage, project, _ = checked
         now = self.clock()
         if not await run_in_threadpool(self.store.heartbeat, project, stage, now):
             return JSONResponse({"error": f"{project} has published no {stage} state yet"}, 404)
