@@ -123,8 +123,11 @@ def test_sigkill_during_preparation_then_the_rerun_completes(tmp_path, scenario,
         where.append(kill_during_prep(root, config, env, when, rng))
         assert check_no_false_complete(data_dir) == 0, "a killed run left a dataset marked complete"
         assert _data_state(root) == "preparing", "the Data badge should still read preparing"
-        runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
-        assert runs and all(r.info.status == "RUNNING" for r in runs if r.data.tags.get("cubeops.stage") == "data")
+        data_runs = [r for r in mlflow.search_runs(search_all_experiments=True, output_format="list")
+                     if r.data.tags.get("cubeops.stage") == "data"]
+        # The run just killed is still RUNNING; the next run closes the ones killed before it.
+        statuses = sorted(r.info.status for r in data_runs)
+        assert statuses == ["KILLED"] * (len(data_runs) - 1) + ["RUNNING"], statuses
         row.ok()
 
     row.trial()
@@ -143,5 +146,8 @@ def test_sigkill_during_preparation_then_the_rerun_completes(tmp_path, scenario,
     finished = [r for r in mlflow.search_runs(search_all_experiments=True, output_format="list")
                 if r.data.tags.get("cubeops.stage") == "data" and r.info.status == "FINISHED"]
     assert len(finished) == 1 and finished[0].data.tags.get("cubeops.data_digest")
+    still_running = [r for r in mlflow.search_runs(search_all_experiments=True, output_format="list")
+                     if r.info.status == "RUNNING" and r.data.tags.get("cubeops.stage") != "train"]
+    assert still_running == [], "the rerun left a killed run RUNNING"
     row.ok()
     row.figure = "killed while " + ", ".join(where) + " → rerun ready, leftovers swept, never a false COMPLETE"
