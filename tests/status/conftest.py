@@ -94,3 +94,15 @@ def make_served(store_url: str) -> Iterator[Callable[..., Served]]:
     yield start
     for cm in reversed(stack):
         cm.__exit__(None, None, None)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_store(request, tmp_path):
+    """The status store on sqlite and on PostgreSQL (skipped, saying why, without a server)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'status.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    store = StatusStore(url).create()
+    yield store
+    store.close()

@@ -8,7 +8,6 @@ import pytest
 from flows.errors import StatusError
 from status.model import StatusUpdate, utcnow
 from status.snapshot import load_snapshot, store_fingerprint
-from status.store import StatusStore
 from status.tokens import (
     READ,
     WRITE,
@@ -22,18 +21,6 @@ from status.tokens import (
     well_formed,
 )
 from tests.status.conftest import PRIVATE_INFO
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_store(request, tmp_path):
-    """The status store on sqlite and on PostgreSQL (skipped, saying why, without a server)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'status.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    store = StatusStore(url).create()
-    yield store
-    store.close()
 
 
 def test_tokens_are_random_scoped_and_well_formed(any_store):
